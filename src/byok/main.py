@@ -1,0 +1,5 @@
+"""The ASGI application for uvicorn: ``uvicorn byok.main:app``."""
+
+from byok.app import create_app
+
+app = create_app()

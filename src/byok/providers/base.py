@@ -1,0 +1,281 @@
+"""The small interface every provider client implements, and the failure it raises.
+
+A provider module knows its own API (paths, headers, error shapes) and nothing of routes or
+the database. Everything it needs arrives in a :class:`ProviderContext` and a
+:class:`Credential`; every failure leaves it as a :class:`ProviderError` with a ``reason``
+from the contract's table, already scrubbed of the secret.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+from byok.netguard import EndpointNotAllowed, check_url
+from byok.outbound import Outbound
+from byok.redact import scrub
+from byok.settings import Settings
+
+Reason = Literal[
+    "invalid_credentials",
+    "permission_denied",
+    "model_not_found",
+    "quota_exceeded",
+    "endpoint_not_allowed",
+    "invalid_response",
+    "rate_limited",
+    "provider_unavailable",
+    "endpoint_unreachable",
+    "timeout",
+]
+
+REASON_STATUS: dict[str, int] = {
+    "invalid_credentials": 422,
+    "permission_denied": 422,
+    "model_not_found": 422,
+    "quota_exceeded": 422,
+    "endpoint_not_allowed": 422,
+    "invalid_response": 422,
+    "rate_limited": 429,
+    "provider_unavailable": 502,
+    "endpoint_unreachable": 502,
+    "timeout": 504,
+}
+
+
+class ProviderError(Exception):
+    """A provider call failed for ``reason``; ``message`` is safe to show and to log."""
+
+    def __init__(
+        self,
+        reason: Reason,
+        message: str,
+        *,
+        provider_status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason: Reason = reason
+        self.message = message
+        self.provider_status = provider_status
+        self.retry_after = retry_after
+
+    @property
+    def status(self) -> int:
+        return REASON_STATUS[self.reason]
+
+    @property
+    def transient(self) -> bool:
+        return self.reason in ("provider_unavailable", "endpoint_unreachable")
+
+
+@dataclass(frozen=True)
+class KeyConfig:
+    """The non-secret part of a stored key."""
+
+    provider: str
+    base_url: str | None = None
+    location: str | None = None
+    api_version: str | None = None
+    default_model: str | None = None
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A key's configuration with its secret, in memory only, on its way to the provider."""
+
+    config: KeyConfig
+    api_key: str | None = None
+    service_account: dict[str, Any] | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:  # never print the secret, even in a traceback
+        return f"Credential(provider={self.config.provider!r})"
+
+    @property
+    def secrets(self) -> list[str]:
+        found = [self.api_key] if self.api_key else []
+        if self.service_account:
+            found += [str(self.service_account.get(k) or "") for k in ("private_key", "private_key_id")]
+        return [s for s in found if s]
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What a successful live check learnt: the account (vertex) and the model it generated on."""
+
+    account: str | None = None
+    model: str | None = None
+
+
+@dataclass
+class ProviderContext:
+    settings: Settings
+    outbound: Outbound
+    # Shared caches a provider may keep (e.g. vertex access tokens), keyed as it likes.
+    caches: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_retry_after(headers: httpx.Headers, body: Any = None) -> float | None:
+    """``retry-after-ms``, then ``retry-after`` (seconds or HTTP date), then Google's RetryInfo."""
+    if ms := headers.get("retry-after-ms"):
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    if value := headers.get("retry-after"):
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(value)
+                return max(0.0, (when - datetime.now(UTC)).total_seconds())
+            except (TypeError, ValueError):
+                pass
+    if isinstance(body, dict):
+        error = body.get("error")
+        details = error.get("details") if isinstance(error, dict) else None
+        for detail in details if isinstance(details, list) else []:
+            delay = detail.get("retryDelay") if isinstance(detail, dict) else None
+            if isinstance(delay, str) and delay.endswith("s"):
+                try:
+                    return max(0.0, float(delay[:-1]))
+                except ValueError:
+                    pass
+    return None
+
+
+class Provider(ABC):
+    """One provider's API. Subclasses live one per module under ``byok.providers``."""
+
+    name: ClassVar[str]
+    #: The model a key is proved on when the user names none: the provider's cheapest current one.
+    cheapest_model: ClassVar[str | None] = None
+    #: True when ``base_url`` comes from the user and must pass the private-address guard.
+    user_supplied_url: ClassVar[bool] = False
+
+    def __init__(self, ctx: ProviderContext) -> None:
+        self.ctx = ctx
+
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
+
+    def http(self) -> httpx.AsyncClient:
+        return self.ctx.outbound.client(user_supplied=self.user_supplied_url)
+
+    @abstractmethod
+    async def verify(self, credential: Credential) -> VerifyResult:
+        """Prove the credential works: the auth check, then a one-token generation."""
+
+    @abstractmethod
+    def classify(self, response: httpx.Response, body: Any) -> tuple[Reason, str]:
+        """Map an error response of this provider to a reason and a message."""
+
+    async def send(
+        self,
+        credential: Credential,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        json_body: Any = None,
+        params: dict[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
+        form: dict[str, str] | None = None,
+    ) -> Any:
+        """Make one call and return its JSON body, or raise a scrubbed :class:`ProviderError`."""
+        request_timeout = timeout or self.ctx.outbound.verify_timeout()
+        if self.user_supplied_url:
+            try:
+                check_url(url, allow_private=self.settings.allow_private_networks)
+            except EndpointNotAllowed as exc:
+                raise ProviderError("endpoint_not_allowed", str(exc)) from None
+        try:
+            response = await self.http().request(
+                method,
+                url,
+                headers=headers,
+                json=json_body,
+                params=params,
+                data=form,
+                timeout=request_timeout,
+            )
+        except EndpointNotAllowed as exc:
+            raise ProviderError("endpoint_not_allowed", str(exc)) from None
+        except httpx.TimeoutException:
+            raise ProviderError("timeout", f"{self.name} did not answer in time") from None
+        except (httpx.TransportError, OSError) as exc:
+            raise ProviderError(
+                "endpoint_unreachable",
+                f"cannot reach {self.name}: "
+                + scrub(type(exc).__name__ + " " + str(exc), credential.secrets),
+            ) from None
+        return self.decode(credential, response)
+
+    def decode(self, credential: Credential, response: httpx.Response) -> Any:
+        body: Any
+        try:
+            body = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        if response.is_success:
+            if body is None:
+                raise ProviderError(
+                    "invalid_response",
+                    f"{self.name} answered with a body that is not JSON",
+                    provider_status=response.status_code,
+                )
+            return body
+        raise self.failure(credential, response, body)
+
+    def failure(self, credential: Credential, response: httpx.Response, body: Any) -> ProviderError:
+        status = response.status_code
+        if 300 <= status < 400:
+            return ProviderError(
+                "invalid_response",
+                f"{self.name} answered with a redirect, which is never followed",
+                provider_status=status,
+            )
+        reason, message = self.classify(response, body)
+        retry_after = parse_retry_after(response.headers, body) if reason == "rate_limited" else None
+        return ProviderError(
+            reason,
+            scrub(message, credential.secrets),
+            provider_status=status,
+            retry_after=retry_after,
+        )
+
+
+def error_message(body: Any, fallback: str) -> str:
+    """The ``error.message`` most providers use, else ``fallback``."""
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+        if isinstance(error, str):
+            description = body.get("error_description")
+            return f"{error}: {description}" if isinstance(description, str) else error
+        if isinstance(body.get("message"), str):
+            return str(body["message"])
+    return fallback
+
+
+def status_reason(status: int) -> Reason:
+    """The fallback classification by HTTP status alone."""
+    if status in (401, 403):
+        return "invalid_credentials" if status == 401 else "permission_denied"
+    if status == 404:
+        return "model_not_found"
+    if status == 429:
+        return "rate_limited"
+    if status == 408:
+        return "timeout"
+    if status >= 500:
+        return "provider_unavailable"
+    return "invalid_response"
