@@ -24,7 +24,7 @@ from byok.app import create_app
 from byok.cli import alembic_config
 from byok.runtime import Runtime
 from byok.settings import Settings
-from tests.fakes.fixtures import fake_providers  # noqa: F401  (the fixture, registered here)
+from tests.fakes.fixtures import fake_providers, fakes  # noqa: F401  (fixtures, registered here)
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 ADMIN_TOKEN = "test-admin-" + secrets.token_hex(8)
@@ -156,13 +156,6 @@ async def new_project(client: httpx.AsyncClient, name: str = "acme") -> ProjectH
 @pytest.fixture
 async def project(client: httpx.AsyncClient) -> ProjectHandle:
     return await new_project(client)
-
-
-@pytest.fixture(autouse=True)
-def _reset_fakes(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "fake_providers" in request.fixturenames:
-        request.getfixturevalue("fake_providers").reset()
 
 
 @pytest.fixture

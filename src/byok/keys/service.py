@@ -201,7 +201,8 @@ async def reverify_key(
         credential = credential_from_row(row, runtime.vault)
     except VaultError as exc:
         raise vault_failure(slug, exc) from None
-    await db.rollback()
+    row_id, version, provider = row.id, row.version, row.provider
+    await db.rollback()  # no transaction held open across the provider call
     now = utcnow()
     values: dict[str, Any]
     action: Action
@@ -209,17 +210,17 @@ async def reverify_key(
         result = await verify_credential(runtime, credential)
     except ProviderError as exc:
         values = {"status": "failing", "last_error_reason": exc.reason, "last_error_message": exc.message}
-        action, details = "key.verification_failed", {"reason": exc.reason, "provider": row.provider}
+        action, details = "key.verification_failed", {"reason": exc.reason, "provider": provider}
     else:
         values = {"status": "verified", "last_error_reason": None, "last_error_message": None}
         values["verified_at"] = now
         if result.account:
             values["account"] = result.account
-        action, details = "key.verified", {"provider": row.provider}
+        action, details = "key.verified", {"provider": provider}
     # Only the credential we checked gets the verdict: a key replaced meanwhile keeps its own.
     await db.execute(
         update(ProviderKey)
-        .where(ProviderKey.id == row.id, ProviderKey.version == row.version)
+        .where(ProviderKey.id == row_id, ProviderKey.version == version)
         .values(updated_at=now, **values)
     )
     record(db, project_id=project_id, actor=principal.actor, action=action, key_slug=slug, details=details)

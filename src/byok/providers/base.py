@@ -196,6 +196,8 @@ class Provider(ABC):
                 check_url(url, allow_private=self.settings.allow_private_networks)
             except EndpointNotAllowed as exc:
                 raise ProviderError("endpoint_not_allowed", str(exc)) from None
+            except ValueError:  # urlsplit refuses e.g. "https://[::1" or a bad port
+                raise ProviderError("endpoint_not_allowed", "the URL is not valid") from None
         try:
             response = await self.http().request(
                 method,
@@ -208,6 +210,8 @@ class Provider(ABC):
             )
         except EndpointNotAllowed as exc:
             raise ProviderError("endpoint_not_allowed", str(exc)) from None
+        except httpx.InvalidURL:  # not a TransportError: it would escape as a 500
+            raise ProviderError("endpoint_not_allowed", "the URL is not valid") from None
         except httpx.TimeoutException:
             raise ProviderError("timeout", f"{self.name} did not answer in time") from None
         except (httpx.TransportError, OSError) as exc:
@@ -272,6 +276,8 @@ def status_reason(status: int) -> Reason:
         return "invalid_credentials" if status == 401 else "permission_denied"
     if status == 404:
         return "model_not_found"
+    if status == 402:  # Payment Required: out of credit (OpenRouter-style gateways, Anthropic billing)
+        return "quota_exceeded"
     if status == 429:
         return "rate_limited"
     if status == 408:
