@@ -113,6 +113,7 @@ def settings(migrated: str, master_key: str, fake_providers, tmp_path_factory) -
 @pytest.fixture(scope="session")
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     rt = Runtime.build(settings)
+    await rt.start()
     yield rt
     await rt.aclose()
 
@@ -166,3 +167,18 @@ def unique() -> str:
 @pytest.fixture(autouse=True)
 def _quiet_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
+
+
+@pytest.fixture(scope="session")
+def served(settings: Settings) -> Iterator[str]:
+    """The service under uvicorn on loopback, for clients that need a real socket (SDKs, browsers).
+
+    It builds its own runtime in its own thread and event loop, on the same database.
+    """
+    from tests.fakes.server import serve
+
+    server = serve(create_app(settings), lifespan="on")
+    try:
+        yield server.url
+    finally:
+        server.stop()

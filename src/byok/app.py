@@ -16,11 +16,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from byok import __version__
 from byok.audit.routes import router as audit_router
 from byok.errors import install_error_handlers
+from byok.gateway.routes import router as internal_router
 from byok.keys.routes import router as keys_router
 from byok.projects.routes import router as projects_router
 from byok.providers.routes import router as providers_router
 from byok.runtime import Runtime
+from byok.sessions.routes import router as sessions_router
 from byok.settings import Settings
+from byok.usage.routes import router as usage_router
 
 log = logging.getLogger("byok")
 
@@ -62,6 +65,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = runtime is None
         app.state.runtime = runtime or Runtime.build(settings)
+        if own:
+            await app.state.runtime.start()
         try:
             yield
         finally:
@@ -95,6 +100,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             return JSONResponse(body, status_code=503)
         return {"data": {"status": "ready"}}
 
-    for router in (projects_router, keys_router, audit_router, providers_router):
+    for router in (
+        projects_router,
+        keys_router,
+        audit_router,
+        usage_router,
+        providers_router,
+        sessions_router,
+        internal_router,
+    ):
         app.include_router(router)
     return app

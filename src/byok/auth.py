@@ -89,10 +89,16 @@ async def require_operator(principal: AuthDep) -> Principal:
     return principal
 
 
-async def require_internal(principal: AuthDep) -> Principal:
-    if principal.kind != "internal":
+async def require_internal(request: Request, runtime: RuntimeDep) -> Principal:
+    """The session service's token only; checked without touching the database (hot path)."""
+    token = _presented_token(request)
+    if not token:
+        raise _unauthorized()
+    if hmac.compare_digest(token.encode(), runtime.secrets.internal_token.encode()):
+        return Principal("internal")
+    if hmac.compare_digest(token.encode(), runtime.secrets.admin_token.encode()):
         raise APIError(403, "forbidden", "this route is for the session service")
-    return principal
+    raise _unauthorized()
 
 
 async def require_project(project_id: str, principal: AuthDep, db: DbDep) -> Principal:

@@ -4,5 +4,17 @@ from byok.audit.models import AuditEvent
 from byok.db import Base
 from byok.keys.models import ProviderKey
 from byok.projects.models import Project, ProjectApiKey
+from byok.sessions.models import BrowserSession
+from byok.usage.models import UsageEvent
+from byok.webtasks.models import WebTaskRun
 
-__all__ = ["AuditEvent", "Base", "Project", "ProjectApiKey", "ProviderKey"]
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "BrowserSession",
+    "Project",
+    "ProjectApiKey",
+    "ProviderKey",
+    "UsageEvent",
+    "WebTaskRun",
+]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from byok.catalog import provider_class
 from byok.db import create_engine, session_factory
+from byok.gateway.cache import HotCaches
 from byok.outbound import Outbound
 from byok.providers.base import Provider, ProviderContext
 from byok.settings import Secrets, Settings, load_secrets
+from byok.usage.ledger import UsageLedger
 from byok.vault import Vault
 
 
@@ -26,26 +28,43 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     outbound: Outbound
     provider_context: ProviderContext
+    caches: HotCaches
+    usage: UsageLedger
+    _providers: dict[str, Provider] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         secrets = load_secrets(settings)
         engine = create_engine(settings.resolved_database_url)
         outbound = Outbound(settings)
+        sessions = session_factory(engine)
         return cls(
             settings=settings,
             secrets=secrets,
             vault=Vault(secrets.master_keys, secrets.fingerprint_secret),
             engine=engine,
-            sessions=session_factory(engine),
+            sessions=sessions,
             outbound=outbound,
             provider_context=ProviderContext(settings=settings, outbound=outbound),
+            caches=HotCaches(),
+            usage=UsageLedger(sessions),
         )
 
     def provider(self, name: str) -> Provider:
-        return provider_class(name)(self.provider_context)
+        """The provider's client; one instance per provider, shared by every call."""
+        client = self._providers.get(name)
+        if client is None:
+            client = self._providers[name] = provider_class(name)(self.provider_context)
+        return client
+
+    async def start(self) -> None:
+        """Start the background work: the usage ledger's writer and the cache listener."""
+        self.usage.start()
+        await self.caches.start(self.engine)
 
     async def aclose(self) -> None:
+        await self.usage.stop()
+        await self.caches.stop()
         await self.outbound.aclose()
         await self.engine.dispose()
 

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(default=120.0, gt=0)
     task_timeout_s: float = Field(default=300.0, gt=0)
 
+    # Where sessions' browsers are reached (a browser runtime beside this service); unset: none.
+    browser_connect_url: str | None = None
+    browser_live_view_url: str | None = None
+
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "info"

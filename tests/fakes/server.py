@@ -38,8 +38,11 @@ class RunningServer:
             self.thread.join(timeout)
 
 
-def serve(app: ASGIApp, ready_timeout: float = 10.0) -> RunningServer:
-    """Start ``app`` on 127.0.0.1 with an OS-chosen port and return once it accepts connections."""
+def serve(app: ASGIApp, ready_timeout: float = 10.0, lifespan: str = "off") -> RunningServer:
+    """Start ``app`` on 127.0.0.1 with an OS-chosen port and return once it accepts connections.
+
+    ``lifespan="on"`` runs the app's start-up and shutdown (the byok service itself needs it).
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -47,7 +50,7 @@ def serve(app: ASGIApp, ready_timeout: float = 10.0) -> RunningServer:
     config = uvicorn.Config(
         app,
         log_level="warning",
-        lifespan="off",
+        lifespan=lifespan,  # type: ignore[arg-type]
         access_log=False,
         loop="asyncio",
         timeout_graceful_shutdown=1,

@@ -44,8 +44,10 @@ async def replace_key(
 
 
 @router.delete("/{key_slug}")
-async def delete_key(project_id: str, key_slug: KeySlug, principal: ProjectDep, db: DbDep) -> dict[str, Any]:
-    await service.delete_key(db, principal, project_id, key_slug)
+async def delete_key(
+    project_id: str, key_slug: KeySlug, principal: ProjectDep, runtime: RuntimeDep, db: DbDep
+) -> dict[str, Any]:
+    await service.delete_key(runtime, db, principal, project_id, key_slug)
     return {"data": {"status": "deleted"}}
 
 

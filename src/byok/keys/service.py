@@ -189,7 +189,7 @@ async def replace_key(
         key_slug=slug,
         details={"provider": fresh.provider, "fingerprint": fresh.fingerprint},
     )
-    await db.commit()
+    await _commit_key_change(runtime, db, project_id, slug)
     return await get_key_row(db, project_id, slug)
 
 
@@ -228,7 +228,9 @@ async def reverify_key(
     return await get_key_row(db, project_id, slug)
 
 
-async def delete_key(db: AsyncSession, principal: Principal, project_id: str, slug: str) -> None:
+async def delete_key(
+    runtime: Runtime, db: AsyncSession, principal: Principal, project_id: str, slug: str
+) -> None:
     done = await db.execute(
         delete(ProviderKey).where(ProviderKey.project_id == project_id, ProviderKey.key_slug == slug)
     )
@@ -236,4 +238,12 @@ async def delete_key(db: AsyncSession, principal: Principal, project_id: str, sl
         await db.rollback()
         raise not_found("key")
     record(db, project_id=project_id, actor=principal.actor, action="key.deleted", key_slug=slug)
+    await _commit_key_change(runtime, db, project_id, slug)
+
+
+async def _commit_key_change(runtime: Runtime, db: AsyncSession, project_id: str, slug: str) -> None:
+    """Commit, and make every process drop what it cached of this key."""
+    message = f"key:{project_id}:{slug}"
+    await runtime.caches.announce(db, message)
     await db.commit()
+    runtime.caches.apply(message)  # again after commit: a reader may have re-cached the old row

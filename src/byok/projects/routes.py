@@ -32,8 +32,8 @@ async def get_project(project_id: str, _: ProjectDep, db: DbDep) -> dict[str, An
 
 
 @router.delete("/{project_id}")
-async def delete_project(project_id: str, _: OperatorDep, db: DbDep) -> dict[str, Any]:
-    await service.delete_project(db, project_id)
+async def delete_project(project_id: str, _: OperatorDep, runtime: RuntimeDep, db: DbDep) -> dict[str, Any]:
+    await service.delete_project(runtime, db, project_id)
     return {"data": {"status": "deleted"}}
 
 

@@ -83,10 +83,12 @@ async def list_projects(db: AsyncSession) -> list[Project]:
     return list((await db.execute(select(Project).order_by(Project.created_at, Project.id))).scalars())
 
 
-async def delete_project(db: AsyncSession, project_id: str) -> None:
+async def delete_project(runtime: Runtime, db: AsyncSession, project_id: str) -> None:
     project = await get_project(db, project_id)
     await db.delete(project)
+    await runtime.caches.announce(db, f"project:{project_id}")
     await db.commit()
+    runtime.caches.apply(f"project:{project_id}")
 
 
 async def list_api_keys(db: AsyncSession, project_id: str) -> list[ProjectApiKey]:
