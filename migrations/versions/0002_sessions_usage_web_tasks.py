@@ -12,7 +12,6 @@ from alembic import op
 
 import byok.db
 
-
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -78,6 +77,7 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("error_details", sa.JSON(), nullable=True),
         sa.Column("created_at", byok.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("heartbeat_at", byok.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", byok.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_web_tasks_project_id_projects"), ondelete="CASCADE"

@@ -24,6 +24,7 @@ from byok.runtime import Runtime
 from byok.sessions.routes import router as sessions_router
 from byok.settings import Settings
 from byok.usage.routes import router as usage_router
+from byok.webtasks.routes import router as webtasks_router
 
 log = logging.getLogger("byok")
 
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         providers_router,
         sessions_router,
         internal_router,
+        webtasks_router,
     ):
         app.include_router(router)
     return app

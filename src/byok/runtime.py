@@ -17,6 +17,7 @@ from byok.providers.base import Provider, ProviderContext
 from byok.settings import Secrets, Settings, load_secrets
 from byok.usage.ledger import UsageLedger
 from byok.vault import Vault
+from byok.webtasks.runs import RunRegistry
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Runtime:
     provider_context: ProviderContext
     caches: HotCaches
     usage: UsageLedger
+    runs: RunRegistry
     _providers: dict[str, Provider] = field(default_factory=dict)
 
     @classmethod
@@ -48,6 +50,7 @@ class Runtime:
             provider_context=ProviderContext(settings=settings, outbound=outbound),
             caches=HotCaches(),
             usage=UsageLedger(sessions),
+            runs=RunRegistry(sessions),
         )
 
     def provider(self, name: str) -> Provider:
@@ -61,8 +64,10 @@ class Runtime:
         """Start the background work: the usage ledger's writer and the cache listener."""
         self.usage.start()
         await self.caches.start(self.engine)
+        await self.runs.start()
 
     async def aclose(self) -> None:
+        await self.runs.stop()
         await self.usage.stop()
         await self.caches.stop()
         await self.outbound.aclose()

@@ -74,3 +74,19 @@ def verify_error() -> Callable[[Provider, Credential], Awaitable[ProviderError]]
         return info.value
 
     return run
+
+
+@pytest.fixture(scope="session")
+async def _fake_outbound(fake_providers) -> AsyncIterator[Outbound]:
+    """One :class:`Outbound` whose settings point every provider at its loopback fake."""
+    values: dict[str, Any] = {k.removeprefix("BYOK_").lower(): v for k, v in fake_providers.env().items()}
+    settings = Settings(**values, allow_private_networks=True, connect_timeout_s=2.0, request_timeout_s=10.0)
+    outbound = Outbound(settings)
+    yield outbound
+    await outbound.aclose()
+
+
+@pytest.fixture
+def fake_ctx(_fake_outbound: Outbound) -> ProviderContext:
+    """A :class:`ProviderContext` (fresh caches) on the fakes; use with the ``fakes`` fixture."""
+    return ProviderContext(settings=_fake_outbound.settings, outbound=_fake_outbound)

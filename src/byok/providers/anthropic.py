@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from functools import partial
 from typing import Any, ClassVar
 
 import httpx
 
+from byok.providers.anthropic_format import AnthropicStream, from_message, to_messages_request
 from byok.providers.base import (
     Credential,
     Provider,
@@ -60,6 +64,29 @@ class AnthropicProvider(Provider):
 
     def classify(self, response: httpx.Response, body: Any) -> tuple[Reason, str]:
         return classify_anthropic(response, body)
+
+    async def chat(self, credential: Credential, model: str, request: dict[str, Any]) -> dict[str, Any]:
+        body = to_messages_request(request, model)
+        reply = await self.send(
+            credential,
+            "POST",
+            f"{self.base_url(credential)}/v1/messages",
+            headers=self.headers(credential),
+            json_body=body,
+            timeout=self.chat_timeout(),
+        )
+        return from_message(reply, model)
+
+    async def stream(
+        self, credential: Credential, model: str, request: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        body = {**to_messages_request(request, model), "stream": True}
+        translator = AnthropicStream(model, partial(self.event_failure, credential))
+        url = f"{self.base_url(credential)}/v1/messages"
+        chunks = self.relay(credential, translator, url, headers=self.headers(credential), json_body=body)
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                yield chunk
 
     async def verify(self, credential: Credential) -> VerifyResult:
         base = self.base_url(credential)

@@ -13,11 +13,15 @@ from urllib.parse import quote
 
 import httpx
 
-from byok.providers.base import Credential, Provider, ProviderError, Reason, VerifyResult
+from byok.providers.base import Credential, ProviderError, Reason, VerifyResult
 from byok.providers.custom import MESSAGES, classify_compatible, is_chat_completion, is_model_list
+from byok.providers.openai_format import PassthroughProvider, passthrough_body
+
+#: The first dated API version that knows ``max_completion_tokens`` and ``stream_options``.
+MODERN_API_VERSION = "2024-09-01"
 
 
-class AzureProvider(Provider):
+class AzureProvider(PassthroughProvider):
     name = "azure"
     cheapest_model: ClassVar[str | None] = None
     user_supplied_url: ClassVar[bool] = True
@@ -39,15 +43,34 @@ class AzureProvider(Provider):
         return classify_compatible(response, body, self.name)
 
     def chat_call(
-        self, credential: Credential, deployment: str
+        self, credential: Credential, deployment: str, body: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, str] | None, dict[str, Any]]:
-        """URL, query and body of a one-token completion on ``deployment``, for either API."""
+        """URL, query and body of a completion on ``deployment``, for either API.
+
+        ``body`` (without ``model``) defaults to a one-token ping; the v1 API gets the
+        deployment as ``model``, the dated API in the path.
+        """
         base = self.base_url(credential)
-        body: dict[str, Any] = {"messages": MESSAGES, "max_completion_tokens": 1}
+        if body is None:
+            body = {"messages": MESSAGES, "max_completion_tokens": 1}
         if credential.config.api_version:
             url = f"{base}/openai/deployments/{quote(deployment, safe='')}/chat/completions"
             return url, {"api-version": credential.config.api_version}, body
         return f"{base}/openai/v1/chat/completions", None, {"model": deployment, **body}
+
+    def chat_request(
+        self, credential: Credential, model: str, request: dict[str, Any], *, stream: bool
+    ) -> tuple[str, dict[str, str] | None, dict[str, Any]]:
+        """The request as is on deployment ``model``.
+
+        The v1 API and dated versions from 2024-09-01 get OpenAI's treatment (``max_tokens`` as
+        ``max_completion_tokens``, ``stream_options.include_usage``); older dated versions refuse
+        both, so their request goes unchanged and their streams end with a usage chunk of zeros.
+        """
+        version = credential.config.api_version
+        modern = not version or version >= MODERN_API_VERSION
+        body = passthrough_body(request, None, stream=stream, completion_tokens=modern, include_usage=modern)
+        return self.chat_call(credential, model, body)
 
     async def verify(self, credential: Credential) -> VerifyResult:
         base = self.base_url(credential)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import aclosing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -19,6 +21,7 @@ import httpx
 
 from byok.netguard import EndpointNotAllowed, check_url
 from byok.outbound import Outbound
+from byok.providers.sse import MAX_EVENT_CHARS, EventTooLarge, SSEEvent, StreamTranslator, parse_sse
 from byok.redact import scrub
 from byok.settings import Settings
 
@@ -177,6 +180,25 @@ class Provider(ABC):
     def classify(self, response: httpx.Response, body: Any) -> tuple[Reason, str]:
         """Map an error response of this provider to a reason and a message."""
 
+    @abstractmethod
+    async def chat(self, credential: Credential, model: str, request: dict[str, Any]) -> dict[str, Any]:
+        """Run an OpenAI chat-completions ``request`` on ``model`` with this provider's own API.
+
+        Returns an OpenAI ``chat.completion`` object whose ``model`` is ``model`` and which
+        always carries ``usage``. The request's own ``model`` and ``stream`` are ignored.
+        """
+
+    @abstractmethod
+    def stream(
+        self, credential: Credential, model: str, request: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The streaming form of :meth:`chat`: OpenAI ``chat.completion.chunk`` objects.
+
+        The last chunk always carries ``usage`` (with ``choices: []``), whatever the request's
+        ``stream_options``; the gateway drops it when the caller did not ask for it. A failure
+        before the first chunk raises :class:`ProviderError` from the first ``__anext__``.
+        """
+
     async def send(
         self,
         credential: Credential,
@@ -191,14 +213,8 @@ class Provider(ABC):
     ) -> Any:
         """Make one call and return its JSON body, or raise a scrubbed :class:`ProviderError`."""
         request_timeout = timeout or self.ctx.outbound.verify_timeout()
-        if self.user_supplied_url:
-            try:
-                check_url(url, allow_private=self.settings.allow_private_networks)
-            except EndpointNotAllowed as exc:
-                raise ProviderError("endpoint_not_allowed", str(exc)) from None
-            except ValueError:  # urlsplit refuses e.g. "https://[::1" or a bad port
-                raise ProviderError("endpoint_not_allowed", "the URL is not valid") from None
-        try:
+        self.check_endpoint(url)
+        with self.connecting(credential):
             response = await self.http().request(
                 method,
                 url,
@@ -208,6 +224,28 @@ class Provider(ABC):
                 data=form,
                 timeout=request_timeout,
             )
+        return self.decode(credential, response)
+
+    def chat_timeout(self) -> httpx.Timeout:
+        """Generations may think for a while: the request timeout, with the usual connect timeout."""
+        return httpx.Timeout(self.settings.request_timeout_s, connect=self.settings.connect_timeout_s)
+
+    def check_endpoint(self, url: str) -> None:
+        """The private-address guard on a user-supplied URL, before any connection."""
+        if not self.user_supplied_url:
+            return
+        try:
+            check_url(url, allow_private=self.settings.allow_private_networks)
+        except EndpointNotAllowed as exc:
+            raise ProviderError("endpoint_not_allowed", str(exc)) from None
+        except ValueError:  # urlsplit refuses e.g. "https://[::1" or a bad port
+            raise ProviderError("endpoint_not_allowed", "the URL is not valid") from None
+
+    @contextmanager
+    def connecting(self, credential: Credential) -> Iterator[None]:
+        """Map what can go wrong while connecting and sending to a scrubbed :class:`ProviderError`."""
+        try:
+            yield
         except EndpointNotAllowed as exc:
             raise ProviderError("endpoint_not_allowed", str(exc)) from None
         except httpx.InvalidURL:  # not a TransportError: it would escape as a 500
@@ -220,7 +258,95 @@ class Provider(ABC):
                 f"cannot reach {self.name}: "
                 + scrub(type(exc).__name__ + " " + str(exc), credential.secrets),
             ) from None
-        return self.decode(credential, response)
+
+    async def open_stream(
+        self,
+        credential: Credential,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        json_body: Any = None,
+        params: dict[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> AsyncGenerator[SSEEvent, None]:
+        """Make one streaming call and yield its server-sent events; the response is always closed.
+
+        Errors map exactly as in :meth:`send`: an error status goes through ``classify`` to a
+        scrubbed :class:`ProviderError` before the first event. A stream that stalls for the read
+        timeout raises ``timeout``; a connection that breaks mid-stream ``provider_unavailable``.
+        A success answered with a JSON body instead of an event stream (a server that ignores
+        ``stream``) comes through as one event whose data is that body.
+        Use it under ``contextlib.aclosing`` so an abandoned stream closes its connection at once.
+        """
+        self.check_endpoint(url)
+        client = self.http()
+        with self.connecting(credential):
+            request = client.build_request(
+                method,
+                url,
+                headers=headers,
+                json=json_body,
+                params=params,
+                timeout=timeout or self.chat_timeout(),
+            )
+            response = await client.send(request, stream=True)
+        try:
+            if not response.is_success or "json" in response.headers.get("content-type", ""):
+                with self.connecting(credential):
+                    await response.aread()
+                if len(response.content) > MAX_EVENT_CHARS:
+                    raise ProviderError("invalid_response", f"{self.name} answered with an oversized body")
+                body = self.decode(credential, response)  # raises on an error status
+                yield SSEEvent(None, json.dumps(body))
+                return
+            async for event in parse_sse(response.aiter_text()):
+                yield event
+        except EventTooLarge:
+            raise ProviderError(
+                "invalid_response", f"{self.name} sent an oversized server-sent event"
+            ) from None
+        except httpx.TimeoutException:
+            raise ProviderError("timeout", f"{self.name} stopped answering mid-stream") from None
+        except (httpx.TransportError, OSError) as exc:
+            raise ProviderError(
+                "provider_unavailable",
+                f"the stream from {self.name} broke off: "
+                + scrub(type(exc).__name__ + " " + str(exc), credential.secrets),
+            ) from None
+        finally:
+            await response.aclose()
+
+    async def relay(
+        self,
+        credential: Credential,
+        translator: StreamTranslator,
+        url: str,
+        *,
+        headers: dict[str, str],
+        json_body: Any,
+        params: dict[str, str] | None = None,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """POST a streaming request and yield the OpenAI chunks ``translator`` makes of its events."""
+        events = self.open_stream(
+            credential, "POST", url, headers=headers, json_body=json_body, params=params
+        )
+        async with aclosing(events):
+            async for event in events:
+                for chunk in translator.feed(event):
+                    yield chunk
+                if translator.done:
+                    break
+        for chunk in translator.close():
+            yield chunk
+
+    def event_failure(self, credential: Credential, status: int, body: Any) -> ProviderError:
+        """An error the provider reported inside a stream (after its 200), classified like a response.
+
+        ``status`` is the one the error would have had as a response (from its code or type).
+        """
+        response = httpx.Response(status, json=body, request=httpx.Request("POST", "https://stream.invalid"))
+        return self.failure(credential, response, body)
 
     def decode(self, credential: Credential, response: httpx.Response) -> Any:
         body: Any

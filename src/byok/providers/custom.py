@@ -11,8 +11,9 @@ from typing import Any, ClassVar
 
 import httpx
 
-from byok.providers.base import Credential, Provider, ProviderError, Reason, VerifyResult
+from byok.providers.base import Credential, ProviderError, Reason, VerifyResult
 from byok.providers.openai import classify_openai_shaped, openai_error_code
+from byok.providers.openai_format import PassthroughProvider, passthrough_body
 
 MESSAGES = [{"role": "user", "content": "ping"}]
 
@@ -40,7 +41,7 @@ def is_chat_completion(body: Any) -> bool:
     return isinstance(body, dict) and isinstance(body.get("choices"), list)
 
 
-class CustomProvider(Provider):
+class CustomProvider(PassthroughProvider):
     name = "custom"
     cheapest_model: ClassVar[str | None] = None
     user_supplied_url: ClassVar[bool] = True
@@ -56,6 +57,17 @@ class CustomProvider(Provider):
 
     def classify(self, response: httpx.Response, body: Any) -> tuple[Reason, str]:
         return classify_compatible(response, body, self.name)
+
+    def chat_request(
+        self, credential: Credential, model: str, request: dict[str, Any], *, stream: bool
+    ) -> tuple[str, dict[str, str] | None, dict[str, Any]]:
+        """The request as is (``max_tokens`` stays: compatible servers know it best).
+
+        Streams still ask for ``include_usage``; a server that ignores it ends with a usage chunk
+        of zeros (see :class:`~byok.providers.openai_format.PassthroughStream`).
+        """
+        body = passthrough_body(request, model, stream=stream, completion_tokens=False)
+        return f"{self.base_url(credential)}/chat/completions", None, body
 
     async def verify(self, credential: Credential) -> VerifyResult:
         base = self.base_url(credential)

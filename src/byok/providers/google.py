@@ -8,6 +8,9 @@ Vertex AI answers in the same shape.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -22,6 +25,7 @@ from byok.providers.base import (
     error_message,
     status_reason,
 )
+from byok.providers.gemini_format import GeminiStream, from_generate_response, to_generate_request
 
 #: ``ErrorInfo.reason`` values that mean the key itself is bad, whatever the HTTP status.
 _BAD_KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED"})
@@ -101,6 +105,35 @@ class GoogleProvider(Provider):
 
     def classify(self, response: httpx.Response, body: Any) -> tuple[Reason, str]:
         return classify_google_shaped(response, body, self.name)
+
+    async def chat(self, credential: Credential, model: str, request: dict[str, Any]) -> dict[str, Any]:
+        body = to_generate_request(request, model, self.name)
+        reply = await self.send(
+            credential,
+            "POST",
+            self.model_url(credential, model, "generateContent"),
+            headers=self.headers(credential),
+            json_body=body,
+            timeout=self.chat_timeout(),
+        )
+        return from_generate_response(reply, model, self.name)
+
+    async def stream(
+        self, credential: Credential, model: str, request: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        body = to_generate_request(request, model, self.name)
+        translator = GeminiStream(model, self.name, partial(self.event_failure, credential))
+        chunks = self.relay(
+            credential,
+            translator,
+            self.model_url(credential, model, "streamGenerateContent"),
+            headers=self.headers(credential),
+            json_body=body,
+            params={"alt": "sse"},
+        )
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                yield chunk
 
     async def verify(self, credential: Credential) -> VerifyResult:
         base = self.base_url(credential)

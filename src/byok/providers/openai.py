@@ -8,13 +8,13 @@ import httpx
 
 from byok.providers.base import (
     Credential,
-    Provider,
     ProviderError,
     Reason,
     VerifyResult,
     error_message,
     status_reason,
 )
+from byok.providers.openai_format import PassthroughProvider, passthrough_body
 
 
 def openai_error_code(body: Any) -> str:
@@ -42,7 +42,7 @@ def classify_openai_shaped(response: httpx.Response, body: Any, provider: str) -
     return status_reason(status), message
 
 
-class OpenAIProvider(Provider):
+class OpenAIProvider(PassthroughProvider):
     name = "openai"
     cheapest_model: ClassVar[str | None] = "gpt-4.1-nano"
 
@@ -54,6 +54,13 @@ class OpenAIProvider(Provider):
 
     def classify(self, response: httpx.Response, body: Any) -> tuple[Reason, str]:
         return classify_openai_shaped(response, body, self.name)
+
+    def chat_request(
+        self, credential: Credential, model: str, request: dict[str, Any], *, stream: bool
+    ) -> tuple[str, dict[str, str] | None, dict[str, Any]]:
+        """The request as is, ``max_tokens`` (refused by reasoning models) as ``max_completion_tokens``."""
+        body = passthrough_body(request, model, stream=stream, completion_tokens=True)
+        return f"{self.base_url(credential)}/chat/completions", None, body
 
     async def verify(self, credential: Credential) -> VerifyResult:
         base = self.base_url(credential)

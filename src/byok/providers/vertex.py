@@ -11,7 +11,10 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -30,6 +33,7 @@ from byok.providers.base import (
     error_message,
     status_reason,
 )
+from byok.providers.gemini_format import GeminiStream, from_generate_response, to_generate_request
 from byok.providers.google import PING, classify_google_shaped
 from byok.redact import scrub
 
@@ -192,6 +196,53 @@ class VertexProvider(Provider):
         if isinstance(body, dict) and isinstance(body.get("error"), str):
             return classify_oauth(response, body)
         return classify_google_shaped(response, body, self.name)
+
+    async def chat(self, credential: Credential, model: str, request: dict[str, Any]) -> dict[str, Any]:
+        body = to_generate_request(request, model, self.name)
+        url = self.model_url(credential, model, "generateContent")
+        reused = self.cached_token(credential) is not None
+        while True:
+            headers = await self.auth_headers(credential)
+            try:
+                reply = await self.send(
+                    credential, "POST", url, headers=headers, json_body=body, timeout=self.chat_timeout()
+                )
+                return from_generate_response(reply, model, self.name)
+            except ProviderError as exc:
+                if not self._stale_token(credential, exc, reused):
+                    raise
+                reused = False
+
+    async def stream(
+        self, credential: Credential, model: str, request: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        body = to_generate_request(request, model, self.name)
+        url = self.model_url(credential, model, "streamGenerateContent")
+        reused = self.cached_token(credential) is not None
+        while True:
+            headers = await self.auth_headers(credential)
+            translator = GeminiStream(model, self.name, partial(self.event_failure, credential))
+            chunks = self.relay(
+                credential, translator, url, headers=headers, json_body=body, params={"alt": "sse"}
+            )
+            started = False
+            try:
+                async with aclosing(chunks):
+                    async for chunk in chunks:
+                        started = True
+                        yield chunk
+                return
+            except ProviderError as exc:
+                if started or not self._stale_token(credential, exc, reused):
+                    raise
+                reused = False
+
+    def _stale_token(self, credential: Credential, exc: ProviderError, reused: bool) -> bool:
+        """True (and the token forgotten) when the API refused a cached token: worth one retry."""
+        if exc.reason != "invalid_credentials":
+            return False
+        self.forget_token(credential)
+        return reused
 
     async def verify(self, credential: Credential) -> VerifyResult:
         reused = self.cached_token(credential) is not None

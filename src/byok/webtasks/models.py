@@ -24,4 +24,6 @@ class WebTaskRun(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     error_details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Refreshed while the run is alive; a RUNNING row with a stale heartbeat was interrupted.
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
