@@ -31,7 +31,7 @@ from byok.webtasks.schemas import PerformWebTaskIn
 
 
 async def _session_binding(
-    runtime: Runtime, db: AsyncSession, project_id: str, session: BrowserSession, body: PerformWebTaskIn
+    db: AsyncSession, project_id: str, session: BrowserSession, body: PerformWebTaskIn
 ) -> Binding:
     """``sessionId`` without ``key_slug``: the session's binding, a request model overriding it."""
     saved = Binding.from_dict(session.binding)
@@ -58,34 +58,27 @@ async def task_binding(
     runtime: Runtime, db: AsyncSession, project_id: str, session_id: str | None, body: PerformWebTaskIn
 ) -> tuple[Binding, str]:
     """The binding of this task and the session it runs in (created on the fly when none is named)."""
+
+    async def from_request() -> Binding:
+        return await resolve(
+            db,
+            runtime.settings,
+            project_id=project_id,
+            key_slug=body.key_slug,
+            provider=body.provider,
+            model=body.model,
+            agent=body.agent,
+            surface="web_task",
+        )
+
     if session_id is not None:
         session = await db.get(BrowserSession, session_id)
         if session is None or session.project_id != project_id or session.status != "running":
             raise not_found("session")
         if body.key_slug is not None:  # this task only; the session keeps its own binding
-            binding = await resolve(
-                db,
-                runtime.settings,
-                project_id=project_id,
-                key_slug=body.key_slug,
-                provider=body.provider,
-                model=body.model,
-                agent=body.agent,
-                surface="web_task",
-            )
-        else:
-            binding = await _session_binding(runtime, db, project_id, session, body)
-        return binding, session.id
-    binding = await resolve(
-        db,
-        runtime.settings,
-        project_id=project_id,
-        key_slug=body.key_slug,
-        provider=body.provider,
-        model=body.model,
-        agent=body.agent,
-        surface="web_task",
-    )
+            return await from_request(), session.id
+        return await _session_binding(db, project_id, session, body), session.id
+    binding = await from_request()
     _refuse_browserless_agents(binding)
     session = await create_session(
         runtime, db, project_id, SessionCreateIn(key_slug=body.key_slug), binding=binding
