@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from byok import __version__
 from byok.audit.routes import router as audit_router
+from byok.dashboard import mount_dashboard
 from byok.errors import install_error_handlers
 from byok.gateway.routes import router as internal_router
 from byok.keys.routes import router as keys_router
@@ -112,4 +113,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         webtasks_router,
     ):
         app.include_router(router)
+    mount_dashboard(app)
     return app
