@@ -20,8 +20,8 @@ test: install
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check src tests bench migrations
-	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/ruff check src tests migrations $(wildcard bench)
+	$(BIN)/ruff format --check src tests migrations $(wildcard bench)
 	$(BIN)/mypy
 
 bench: install
