@@ -25,7 +25,9 @@ def main() -> None:
     print("# the fakes are up; start byok with:")
     for name, value in {**fakes.env(), "BYOK_ALLOW_PRIVATE_NETWORKS": "true"}.items():
         print(f"export {name}={value}")
-    print(f"# accepted keys: {', '.join(keys)}; azure base_url {fakes.azure_base_url}, custom {fakes.custom_base_url}")
+    print(
+        f"# accepted keys: {', '.join(keys)}; azure base_url {fakes.azure_base_url}, custom {fakes.custom_base_url}"
+    )
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
