@@ -241,7 +241,8 @@ async def test_async_run_to_completed_and_to_failed(client, project, fakes, site
     assert started.status_code == 200
     assert started.json()["data"]["status"] == "running"
     done = await wait_status(client, project, started.json()["data"]["workflow_id"])
-    assert done["status"] == "COMPLETED" and done["result"]["result"]["output"] == "async answer"
+    assert done["status"] == "COMPLETED" and done["result"]["output"] == "async answer"
+    assert done["model"]["key_slug"] == "oa" and done["usage"]["output_tokens"] > 0
 
     failing = await client.post(
         TASK,

@@ -39,7 +39,9 @@ def status_view(run: WebTaskRun) -> dict[str, Any]:
         "created_at": isoformat(run.created_at),
     }
     if run.status == "COMPLETED" and run.result is not None:
-        view["result"] = run.result
+        # The same fields as a sync reply: result (output, pages, steps), model and usage.
+        view.update(run.result)
+        view["session_id"] = run.session_id
     if run.status == "FAILED":
         view["error"] = run.error
         if run.error_details:
