@@ -9,6 +9,7 @@ import httpx
 
 from byok.netguard import GuardedNetworkBackend
 from byok.settings import Settings
+from byok.transport import PooledTransport
 
 _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=60.0)
 
@@ -34,8 +35,13 @@ class Outbound:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         timeout = httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s)
+        # The providers' own hosts (operator-configured) ride on aiohttp's pool, chosen by benchmark;
+        # user-supplied URLs keep httpx's pool, whose network backend carries the address guard.
         self.trusted = httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, limits=_LIMITS, trust_env=False
+            timeout=timeout,
+            follow_redirects=False,
+            transport=PooledTransport(limits=_LIMITS, trust_env=False),
+            trust_env=False,
         )
         self.guarded = httpx.AsyncClient(
             timeout=timeout,

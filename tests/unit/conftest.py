@@ -1,7 +1,8 @@
 """Fixtures for the provider-client unit tests: a respx router and provider contexts.
 
-respx patches httpcore, so it intercepts both of :class:`byok.outbound.Outbound`'s clients
-(the guarded one included) without a socket being opened.
+respx patches httpx's transports (``using="httpx"``), so it intercepts both of
+:class:`byok.outbound.Outbound`'s clients — the aiohttp-pooled one for the providers' hosts and the
+guarded one — without a socket being opened.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ _PINNED: dict[str, Any] = {
 @pytest.fixture
 def router() -> Iterator[respx.MockRouter]:
     """Every request must match a route; an unmatched one fails the test."""
-    with respx.mock(assert_all_mocked=True, assert_all_called=False) as mock:
+    with respx.mock(using="httpx", assert_all_mocked=True, assert_all_called=False) as mock:
         yield mock
 
 
