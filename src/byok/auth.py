@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from byok.db import utcnow
 from byok.errors import APIError, not_found
 from byok.projects.models import Project, ProjectApiKey
-from byok.runtime import DbDep, RuntimeDep
+from byok.runtime import DbDep, Runtime, RuntimeDep
 
 API_KEY_PREFIX = "byok_"
 # last_used_at is a hint for people, not an audit record: refresh it at most this often.
@@ -89,7 +89,7 @@ async def require_operator(principal: AuthDep) -> Principal:
     return principal
 
 
-async def require_internal(request: Request, runtime: RuntimeDep) -> Principal:
+def check_internal(request: Request, runtime: Runtime) -> Principal:
     """The session service's token only; checked without touching the database (hot path)."""
     token = _presented_token(request)
     if not token:
@@ -99,6 +99,10 @@ async def require_internal(request: Request, runtime: RuntimeDep) -> Principal:
     if hmac.compare_digest(token.encode(), runtime.secrets.admin_token.encode()):
         raise APIError(403, "forbidden", "this route is for the session service")
     raise _unauthorized()
+
+
+async def require_internal(request: Request, runtime: RuntimeDep) -> Principal:
+    return check_internal(request, runtime)
 
 
 async def require_project(project_id: str, principal: AuthDep, db: DbDep) -> Principal:

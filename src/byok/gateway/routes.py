@@ -14,8 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ConfigDict
 
-from byok.auth import InternalDep
-from byok.errors import not_found
+from byok.auth import InternalDep, check_internal
+from byok.errors import APIError, not_found
 from byok.gateway import service
 from byok.gateway.service import CallTarget, GatewayError
 from byok.projects.models import Project
@@ -73,8 +73,12 @@ async def _chat_request(request: Request) -> dict[str, Any]:
 
 
 async def _chat(
-    runtime: Runtime, target_of: Callable[[], Awaitable[CallTarget]], request: Request
+    runtime: Runtime, request: Request, target_of: Callable[[], Awaitable[CallTarget]]
 ) -> Response:
+    try:
+        check_internal(request, runtime)
+    except APIError as exc:
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
     try:
         body = await _chat_request(request)
         target = await target_of()
@@ -99,11 +103,21 @@ async def _chat(
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
-@router.post("/sessions/{session_id}/chat/completions", response_model=None)
-async def session_chat(session_id: str, request: Request, _: InternalDep, runtime: RuntimeDep) -> Response:
-    return await _chat(runtime, lambda: service.session_target(runtime, session_id), request)
+# The two chat routes are plain Starlette routes: no dependency solving or body validation by
+# FastAPI on the hot path (the body is checked by ``_chat_request``, the token by ``check_internal``).
 
 
-@router.post("/workflows/{workflow_id}/chat/completions", response_model=None)
-async def workflow_chat(workflow_id: str, request: Request, _: InternalDep, runtime: RuntimeDep) -> Response:
-    return await _chat(runtime, lambda: service.workflow_target(runtime, workflow_id), request)
+async def session_chat(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    session_id: str = request.path_params["session_id"]
+    return await _chat(runtime, request, lambda: service.session_target(runtime, session_id))
+
+
+async def workflow_chat(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    workflow_id: str = request.path_params["workflow_id"]
+    return await _chat(runtime, request, lambda: service.workflow_target(runtime, workflow_id))
+
+
+router.add_route(router.prefix + "/sessions/{session_id}/chat/completions", session_chat, methods=["POST"])
+router.add_route(router.prefix + "/workflows/{workflow_id}/chat/completions", workflow_chat, methods=["POST"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import insert, update
@@ -39,38 +39,45 @@ class UsageRecord:
 
 
 class UsageLedger:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, batch_size: int = 500) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, batch_size: int = 500, interval_s: float = 0.25
+    ) -> None:
         self._sessions = sessions
         self._batch_size = batch_size
+        # Rows wait this long to share a transaction: one commit per interval, not per call.
+        self._interval_s = interval_s
         self._queue: asyncio.Queue[UsageRecord] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._pending = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._closing = False
 
     def record(self, entry: UsageRecord) -> None:
-        self._idle.clear()
         self._queue.put_nowait(entry)
+        self._idle.clear()
+        self._pending.set()
 
     def start(self) -> None:
         if self._task is None:
+            self._closing = False
             self._task = asyncio.create_task(self._run(), name="byok-usage-ledger")
 
     async def flush(self) -> None:
         """Wait until everything recorded so far is written (tests, shutdown)."""
         if self._task is None:
-            await self._write(self._drain())
+            await self._write_all()
             return
         await self._idle.wait()
 
     async def stop(self) -> None:
+        """Write what is queued, then stop: a clean shutdown loses no row."""
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            self._closing = True
+            self._pending.set()
+            await self._task
             self._task = None
-        await self._write(self._drain())
+        await self._write_all()
 
     def _drain(self) -> list[UsageRecord]:
         batch: list[UsageRecord] = []
@@ -78,17 +85,24 @@ class UsageLedger:
             batch.append(self._queue.get_nowait())
         return batch
 
-    async def _run(self) -> None:
-        while True:
-            first = await self._queue.get()
-            batch = [first, *self._drain()]
+    async def _write_all(self) -> None:
+        while not self._queue.empty():
+            batch = self._drain()
             try:
                 await self._write(batch)
             except Exception as exc:
                 # The ledger must not take the gateway down; the rows are logged as lost.
                 log.error("could not write %d usage rows: %s", len(batch), type(exc).__name__)
-            if self._queue.empty():
-                self._idle.set()
+
+    async def _run(self) -> None:
+        while not self._closing:
+            await self._pending.wait()
+            if not self._closing and self._queue.qsize() < self._batch_size:
+                await asyncio.sleep(self._interval_s)
+            await self._write_all()
+            # No await between the last emptiness check and here: nothing can slip in unseen.
+            self._pending.clear()
+            self._idle.set()
 
     async def _write(self, batch: list[UsageRecord]) -> None:
         if not batch:
@@ -99,7 +113,7 @@ class UsageLedger:
                 key = (entry.project_id, entry.key_slug)
                 last_used[key] = max(entry.at, last_used.get(key, entry.at))
         async with self._sessions() as db:
-            await db.execute(insert(UsageEvent), [asdict(entry) for entry in batch])
+            await db.execute(insert(UsageEvent), [dict(vars(entry)) for entry in batch])
             for (project_id, slug), at in last_used.items():
                 await db.execute(
                     update(ProviderKey)
