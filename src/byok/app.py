@@ -102,14 +102,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             return JSONResponse(body, status_code=503)
         return {"data": {"status": "ready"}}
 
+    # The gateway's routes first: the hot path matches on its first try.
     for router in (
+        internal_router,
         projects_router,
         keys_router,
         audit_router,
         usage_router,
         providers_router,
         sessions_router,
-        internal_router,
         webtasks_router,
     ):
         app.include_router(router)
