@@ -14,8 +14,8 @@ at concurrency 1 and 16, and the script prints p50/p99 latency, requests/s, the 
 over direct, and its requests/s as a share of the pass-through floor, with the issue's targets.
 
     python bench/gateway_overhead.py [--quick] [--db sqlite|postgres] [--json out.json]
-    python bench/gateway_overhead.py --transports httpx,aiohttp --byok-transport default,aiohttp
-        # the floor, and the service, on httpx's own transport and on httpx-aiohttp's
+    python bench/gateway_overhead.py --transports httpx,aiohttp
+        # the floor on httpx's own transport and on httpx-aiohttp's, beside the service
 
 Every run also reports the CPU used by the process under test and by the rest of the machine;
 a run disturbed by other work is measured again (--wait-quiet, --retry-noisy).
@@ -346,13 +346,8 @@ def start_service(procs: Processes, name: str, env: dict[str, str], transport: s
     if migrate.returncode != 0:
         raise BenchError(f"byok migrate failed:\n{migrate.stdout}{migrate.stderr}")
     port = free_port()
-    # What `byok serve` runs (uvicorn, one worker), without the access log. With --byok-transport
-    # aiohttp a bench-only entry point swaps the trusted client's transport first.
-    app = "byok.main:app"
-    extra: list[str] = []
-    if transport == "aiohttp":
-        app, extra = "byok_aiohttp_app:app", ["--app-dir", str(BENCH_DIR)]
-    argv = [sys.executable, "-m", "uvicorn", app, *extra, "--host", LOOPBACK, "--port", str(port)]
+    # What `byok serve` runs (uvicorn, one worker), without the access log.
+    argv = [sys.executable, "-m", "uvicorn", "byok.main:app", "--host", LOOPBACK, "--port", str(port)]
     argv += ["--workers", "1", "--no-access-log", "--log-level", "warning"]
     proc = procs.start(name, argv, env)
     base = f"http://{LOOPBACK}:{port}"
@@ -597,12 +592,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="transports of the pass-through proxy, comma-separated (httpx, aiohttp): one floor each",
     )
     parser.add_argument(
-        "--byok-transport",
-        default="default",
-        help="services to measure, comma-separated: default (the service as it is), aiohttp (its trusted "
-        "client on httpx-aiohttp, a bench-only patch: bench/byok_aiohttp_app.py)",
-    )
-    parser.add_argument(
         "--wait-quiet",
         type=float,
         default=20.0,
@@ -624,10 +613,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.duration, args.warmup = 3, 1
     args.concurrency = [int(c) for c in str(args.concurrency).split(",") if c.strip()]
     args.transports = [t.strip() for t in str(args.transports).split(",") if t.strip()]
-    args.byok_transports = [t.strip() for t in str(args.byok_transport).split(",") if t.strip()]
-    for t in args.byok_transports:
-        if t not in ("default", "aiohttp"):
-            parser.error(f"unknown service transport {t!r}")
+    args.byok_transports = ["default"]  # the service as it is (its providers' hosts on httpx-aiohttp)
     for t in args.transports:
         if t not in ("httpx", "aiohttp"):
             parser.error(f"unknown transport {t!r}")

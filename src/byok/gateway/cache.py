@@ -12,6 +12,7 @@ a change commits and stores it just after the eviction: its store is refused.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Hashable
@@ -149,9 +150,7 @@ class HotCaches:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         if self._listener is not None and not self._listener.is_closed():
             await self._listener.close()

@@ -124,32 +124,38 @@ class ProviderContext:
     caches: dict[str, Any] = field(default_factory=dict)
 
 
+def _seconds(value: str, scale: float = 1.0) -> float | None:
+    try:
+        return max(0.0, float(value) * scale)
+    except ValueError:
+        return None
+
+
+def _until(http_date: str) -> float | None:
+    try:
+        when = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
 def parse_retry_after(headers: httpx.Headers, body: Any = None) -> float | None:
     """``retry-after-ms``, then ``retry-after`` (seconds or HTTP date), then Google's RetryInfo."""
-    if ms := headers.get("retry-after-ms"):
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
+    if (ms := headers.get("retry-after-ms")) and (delay := _seconds(ms, 0.001)) is not None:
+        return delay
     if value := headers.get("retry-after"):
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            try:
-                when = parsedate_to_datetime(value)
-                return max(0.0, (when - datetime.now(UTC)).total_seconds())
-            except (TypeError, ValueError):
-                pass
+        delay = _seconds(value)
+        if delay is None:
+            delay = _until(value)
+        if delay is not None:
+            return delay
     if isinstance(body, dict):
         error = body.get("error")
         details = error.get("details") if isinstance(error, dict) else None
         for detail in details if isinstance(details, list) else []:
-            delay = detail.get("retryDelay") if isinstance(detail, dict) else None
-            if isinstance(delay, str) and delay.endswith("s"):
-                try:
-                    return max(0.0, float(delay[:-1]))
-                except ValueError:
-                    pass
+            retry = detail.get("retryDelay") if isinstance(detail, dict) else None
+            if isinstance(retry, str) and retry.endswith("s") and (delay := _seconds(retry[:-1])) is not None:
+                return delay
     return None
 
 
