@@ -334,7 +334,7 @@ def service_env(
     return env
 
 
-def start_service(procs: Processes, name: str, env: dict[str, str], transport: str) -> str:
+def start_service(procs: Processes, name: str, env: dict[str, str]) -> str:
     migrate = subprocess.run(
         [sys.executable, "-m", "byok.cli", "migrate"],
         env=env,
@@ -613,7 +613,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.duration, args.warmup = 3, 1
     args.concurrency = [int(c) for c in str(args.concurrency).split(",") if c.strip()]
     args.transports = [t.strip() for t in str(args.transports).split(",") if t.strip()]
-    args.byok_transports = ["default"]  # the service as it is (its providers' hosts on httpx-aiohttp)
     for t in args.transports:
         if t not in ("httpx", "aiohttp"):
             parser.error(f"unknown transport {t!r}")
@@ -660,9 +659,8 @@ def main(argv: list[str] | None = None) -> int:
             paths.append((name, url, provider_auth, name))
         floors = [f"passthrough-{t}" for t in args.transports]
 
-        for transport in [] if args.skip_byok else args.byok_transports:
-            # One service per transport, each with its own database, side by side.
-            service = "byok" if transport == "default" else f"byok-{transport}"
+        if not args.skip_byok:
+            service = "byok"
             pg_name = None
             if args.db == "postgres":
                 pg_name = "byok_bench_" + secrets.token_hex(4)
@@ -670,7 +668,7 @@ def main(argv: list[str] | None = None) -> int:
                 pg_names.append(pg_name)
                 DATABASES.append(pg_name)
             env = service_env(work, service, args.db, pg_name, openai_port, anthropic_port)
-            base = start_service(procs, service, env, transport)
+            base = start_service(procs, service, env)
             try:
                 sessions, why = set_up_sessions(base)
             except BenchError as exc:
@@ -678,13 +676,12 @@ def main(argv: list[str] | None = None) -> int:
             if why:
                 notes.append(f"{service} paths skipped: {why}")
             internal = f"Bearer {INTERNAL_TOKEN}"
-            suffix = "" if transport == "default" else f"-{transport}"
             for provider, session_id in sessions.items():
                 url = f"{base}/internal/v1/sessions/{session_id}/chat/completions"
                 if problem := check_chat(url, internal, f"{service} {provider}"):
-                    notes.append(f"byok-{provider}{suffix} skipped: {problem}")
+                    notes.append(f"byok-{provider} skipped: {problem}")
                     continue
-                paths.append((f"byok-{provider}{suffix}", url, internal, service))
+                paths.append((f"byok-{provider}", url, internal, service))
 
         for name, url, auth, _ in paths[: 1 + len(args.transports)]:
             if problem := check_chat(url, auth, name):
@@ -771,7 +768,6 @@ def main(argv: list[str] | None = None) -> int:
                 "warmup_s": args.warmup,
                 "db": args.db,
                 "transports": args.transports,
-                "byok_transports": args.byok_transports,
                 "wait_quiet_s": args.wait_quiet,
                 "floors": floors,
                 "body": CHAT_BODY,

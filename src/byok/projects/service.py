@@ -4,7 +4,7 @@ transaction."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from byok.audit.service import record
@@ -135,12 +135,6 @@ async def delete_api_key(db: AsyncSession, principal: Principal, project_id: str
     if len(rows) <= 1:
         raise conflict("a project keeps at least one API key; create another before deleting this one")
     await db.execute(delete(ProjectApiKey).where(ProjectApiKey.id == api_key_id))
-    remaining = await db.scalar(
-        select(func.count()).select_from(ProjectApiKey).where(ProjectApiKey.project_id == project_id)
-    )
-    if not remaining:
-        await db.rollback()
-        raise conflict("a project keeps at least one API key")
     record(
         db,
         project_id=project_id,
